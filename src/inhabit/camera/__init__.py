@@ -1,0 +1,1 @@
+"""Cameras: OpenCV pinhole, look-at, projection, candidate sampling and view selection."""

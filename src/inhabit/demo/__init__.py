@@ -1,0 +1,1 @@
+"""Bundled, code-generated demo content (no downloads, no third-party assets)."""

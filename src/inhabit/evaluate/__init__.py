@@ -1,0 +1,1 @@
+"""Metrics of both papers and ground-truth error measures."""

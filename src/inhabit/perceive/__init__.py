@@ -1,0 +1,1 @@
+"""2D perception: keypoint detection (BlazePose default) and person/foreground masks."""

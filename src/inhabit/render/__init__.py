@@ -1,0 +1,1 @@
+"""Rendering: meshes (RGB, depth, silhouette, face ids, human+scene composite) and Gaussian splatting."""

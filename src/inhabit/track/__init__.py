@@ -1,0 +1,1 @@
+"""ZeroHSI 4D reconstruction: camera tracking, per-frame human/object fitting, refinement."""
