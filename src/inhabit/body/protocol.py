@@ -117,3 +117,9 @@ class BodyModel(Protocol):
         (``BODY_JOINT_NAMES[1:]``), in SMPL-X's canonical joint axes, so that priors and metrics
         written for SMPL-X (GenZI's angle prior, diversity features) apply to every backend."""
         ...
+
+    def body_pose_from_smplx_rotvec(self, rotvec: torch.Tensor) -> torch.Tensor:
+        """(B, 21, 3) SMPL-X-style local axis-angles -> (B, P): the inverse of
+        :meth:`body_pose_to_smplx_rotvec` (exact where the backend can represent the pose), so that
+        poses written once by joint name (``inhabit.body.poses``) work with every backend."""
+        ...
