@@ -91,6 +91,11 @@ class BodyModel(Protocol):
         faces: (F, 3) long triangle indices.
         body_pose_dim, shape_dim: sizes of ``BodyParams.body_pose`` / ``.shape``.
         dtype, device: of the outputs.
+
+    Optional extensions (both built-in backends have them; code must not require them):
+    ``shape_names`` (S names), ``shape_prior_alpha`` ((S,) weights for
+    :func:`inhabit.body.prior.shape_prior`) and ``vertex_parts() -> (V,) long`` labels into
+    :data:`inhabit.body.parts.PART_NAMES`.
     """
 
     name: str
@@ -123,3 +128,20 @@ class BodyModel(Protocol):
         :meth:`body_pose_to_smplx_rotvec` (exact where the backend can represent the pose), so that
         poses written once by joint name (``inhabit.body.poses``) work with every backend."""
         ...
+
+
+def check_body_params(model: BodyModel, params: BodyParams) -> None:
+    """Raise :class:`~inhabit.errors.InputError` (one sentence naming the field, its shape and the
+    expected one) unless every tensor of ``params`` is (B, n) with the sizes ``model`` expects: the
+    common mistake of feeding one backend's parameters to another."""
+    from inhabit.errors import InputError
+
+    B = params.transl.shape[0] if params.transl.ndim == 2 else -1
+    expected = {"global_orient": 6, "transl": 3, "body_pose": model.body_pose_dim, "shape": model.shape_dim}
+    for name, n in expected.items():
+        t = getattr(params, name)
+        if t.ndim != 2 or t.shape[1] != n or t.shape[0] != B:
+            raise InputError(
+                f"BodyParams.{name} has shape {tuple(t.shape)} but the {model.name} body model expects "
+                f"({B if B > 0 else 'B'}, {n})"
+            )
