@@ -21,7 +21,9 @@ class MeshPart:
         vertices: (V, 3) float32 world positions.
         faces: (F, 3) int32 vertex indices.
         vertex_colors: (V, 4) uint8 RGBA or None.
-        uv: (V, 2) float32 texture coordinates (glTF/OpenGL convention: v up) or None.
+        uv: (V, 2) float32 texture coordinates or None, trimesh/OpenGL convention: origin at the
+            image's bottom-left, v up (texel row = (1 - v) * H). glTF files store 1 - v; trimesh
+            converts on load and save. Values outside [0, 1] repeat (glTF's default wrap).
         texture: (H, W, 3 or 4) uint8 image or None.
         base_color: (4,) float RGBA in [0, 1], multiplied with texture / vertex colour.
         name: label of the part (node or material name).
@@ -63,6 +65,11 @@ class SceneMesh:
         up_axis, scale: the load options that produced ``T_world_file``.
         points: named interaction points (3,) in the world frame (demo scenes carry some).
         name: a short label.
+        point_facing: for some named points, the unit direction (3,) a person's chest faces there
+            (world frame; +Z for lying on the back).
+        point_body_up: for some named points, the unit direction (3,) from pelvis to head
+            (+Z when upright; along the bed for lying).
+        info: load diagnostics (e.g. ``dropped_degenerate_faces``, ``skipped_geometries``).
     """
 
     parts: list[MeshPart]
@@ -72,6 +79,9 @@ class SceneMesh:
     scale: float = 1.0
     points: dict[str, np.ndarray] = field(default_factory=dict)
     name: str = "scene"
+    point_facing: dict[str, np.ndarray] = field(default_factory=dict)
+    point_body_up: dict[str, np.ndarray] = field(default_factory=dict)
+    info: dict = field(default_factory=dict)
 
     @cached_property
     def vertices(self) -> np.ndarray:
