@@ -36,3 +36,15 @@ def test_read_image_errors_name_the_file(tmp_path):
     bad.write_text("not an image")
     with pytest.raises(InputError, match="bad.png could not be read"):
         read_image(bad)
+
+
+def test_atomic_files_get_umask_permissions(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        write_json(tmp_path / "m.json", {"a": 1})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "m.json").stat().st_mode) == 0o644
