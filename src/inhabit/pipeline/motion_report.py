@@ -1,0 +1,249 @@
+"""``metrics.json``, per-frame plots and ``report.html`` of a motion run.
+
+``metrics.json`` has the layout ``inhabit eval`` writes (``format: inhabit.metrics/1``, ``summary``,
+one entry per result under ``items``) so the two agree, plus a ``job`` block only the motion job
+knows: per clip the prompt, the video's source and checks, the initial camera choice and the frame
+statuses; per frame the fit losses; the stage timings and the notes. Physical metrics are
+:func:`inhabit.evaluate.suite.motion_metrics` (ZeroHSI's penetration, foot sliding, hand-object
+contact) with the run's scene SDF; CLIP metrics (ZeroHSI's CLIP score and consistency) are computed
+on the reconstruction frames when a CLIP model is available.
+
+The report reuses the pose job's page machinery (:mod:`inhabit.export.report`): plain HTML that
+opens offline, pictures linked inside the run folder (or embedded).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inhabit.export.report import Figure, Links, Section, Table, write_report
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float | np.floating) and not np.isfinite(v):
+        return None
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _json(path: Path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def series_plot(series: dict[str, np.ndarray], title: str = "", ylabel: str = "", log: bool = True,
+                size: tuple[int, int] = (640, 320)) -> np.ndarray:
+    """A line plot of per-frame values (NaNs skipped) as an (H, W, 3) uint8 image."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure as MplFigure
+
+    fig = MplFigure(figsize=(size[0] / 100, size[1] / 100), dpi=100)
+    ax = fig.add_subplot(1, 1, 1)
+    for name, vals in series.items():
+        y = np.asarray(vals, np.float64)
+        x = np.arange(len(y))
+        ok = np.isfinite(y) & ((y > 0) if log else True)
+        if ok.sum() >= 1:
+            ax.plot(x[ok], y[ok], marker="." if ok.sum() < 40 else None, label=name)
+    if log and ax.lines:
+        ax.set_yscale("log")
+    ax.set_xlabel("frame")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(True, alpha=0.3)
+    if ax.lines:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def status_counts(status: Sequence[str]) -> dict[str, int]:
+    """How many frames have each status (``init``, ``ok``, ``skipped``, ``failed``, ``pending``)."""
+    names, counts = np.unique(np.asarray(status).astype(str), return_counts=True)
+    return {str(n): int(c) for n, c in zip(names, counts)}
+
+
+def compute_motion_metrics(root: Path, vertices: np.ndarray, joints: np.ndarray, fps: float, scene_sdf,
+                           sdf_description: str, hand_mask: np.ndarray | None, obj=None, clip_metrics=None,
+                           job: dict | None = None, notes: Sequence[str] = ()) -> dict:
+    """The contents of ``metrics.json`` (see the module docstring).
+
+    Args:
+        vertices: (T, V, 3); joints: (T, 22, 3) named by ``BODY_JOINT_NAMES``.
+        scene_sdf: the scene's SDF callable. hand_mask: (V,) bool or None.
+        obj: :class:`~inhabit.evaluate.suite.MovingObject` or None.
+        clip_metrics: :class:`~inhabit.evaluate.suite.Metrics` of the CLIP scores, or None.
+        job: the job block (clips, per-frame values, timings).
+        notes: sentences the job collected.
+    """
+    from inhabit.evaluate.suite import DEFAULT_SETTINGS, motion_metrics
+
+    m = motion_metrics(vertices, joints, fps, scene_sdf, hand_mask=hand_mask, obj=obj)
+    if clip_metrics is not None:
+        m.update(clip_metrics)
+    cfg = _yaml(root / "config.yaml")
+    inputs = cfg.get("inputs", {})
+    values = {k: _clean(v) for k, v in m.values.items()}
+    return {
+        "format": "inhabit.metrics/1",
+        "run": root.name,
+        "kind": "motion",
+        "scene": inputs.get("scene"),
+        "scene_sdf": sdf_description,
+        "settings": asdict(DEFAULT_SETTINGS),
+        "summary": values,
+        "notes": m.notes,
+        "items": [{"path": "motion.npz", "kind": "motion", "group": inputs.get("id", root.name),
+                   "body_model": cfg.get("body", {}).get("model"), "metrics": values, "notes": m.notes}],
+        "job": {**(job or {}), "notes": list(dict.fromkeys(notes))},
+    }
+
+
+def _yaml(path: Path) -> dict:
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _fmt(v: Any, digits: int = 3) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        if not np.isfinite(v):
+            return "–"
+        return f"{v:.{digits}f}" if abs(v) < 1e4 else f"{v:.3g}"
+    return str(v)
+
+
+def _fig(root: Path, rel: str, caption: str) -> list[Figure]:
+    p = root / rel
+    return [Figure(p, caption)] if p.is_file() else []
+
+
+_METRIC_ROWS = (
+    ("pene_pct", "penetrating vertices (% per frame)", 3),
+    ("pene_mean", "penetration depth, summed per frame (m, mean)", 4),
+    ("pene_max", "penetration depth, summed per frame (m, worst)", 4),
+    ("depth_max", "deepest penetrating vertex (m)", 4),
+    ("foot_sliding_cm_s", "foot sliding (cm/s)", 2),
+    ("foot_contact_ratio", "frames × feet in contact", 3),
+    ("contact_ratio", "hand-object contact ratio", 3),
+    ("hand_object_distance", "hand-object distance (m, mean)", 3),
+    ("pene_obj", "body inside the object (m, mean)", 4),
+    ("obj_scene_pene_pct", "object vertices inside the scene (%)", 3),
+    ("clip_score", "CLIP score (×100)", 2),
+    ("clip_consistency", "CLIP consistency", 4),
+)
+
+
+def motion_report_sections(root: Path) -> tuple[str, list[str], list[Section]]:
+    """Title, subtitle lines and sections of the report of the motion run at ``root``."""
+    cfg = _yaml(root / "config.yaml")
+    inputs = cfg.get("inputs", {})
+    metrics = _json(root / "metrics.json")
+    job = metrics.get("job", {})
+    summary = metrics.get("summary", {})
+    scene = inputs.get("scene") or {}
+    title = f"inhabit motion — {inputs.get('prompt', '')}"
+    sub = [f"scene {scene.get('path')}  ·  preset {cfg.get('preset')}  ·  body {cfg.get('body', {}).get('model')}  ·  "
+           f"seed {cfg.get('seed')}  ·  {job.get('num_frames', '?')} frames at {_fmt(job.get('fps'), 2)} fps"]
+    sections: list[Section] = []
+
+    # --- result
+    sec = Section("Result", "motion.npz holds the body parameters, vertices, joints, the camera and the object pose of "
+                            "every frame. motion.glb is +Y up (glTF; Blender's importer turns it back to +Z up); the "
+                            "body is animated by morph targets, one key per frame at the clip's frame rate.")
+    rows = [[label, _fmt(summary.get(key), d)] for key, label, d in _METRIC_ROWS if summary.get(key) is not None]
+    counts = job.get("status", {})
+    if counts:
+        rows.append(["frames fitted / skipped / failed",
+                     f"{counts.get('ok', 0)} / {counts.get('skipped', 0)} / {counts.get('failed', 0)}"])
+    sec.items.append(Table(["metric", "value"], rows, f"scene distance: {metrics.get('scene_sdf', '?')}"))
+    links = [(n, root / n) for n in ("motion.npz", "motion.glb", "videos/comparison.mp4", "videos/input.mp4",
+                                     "videos/reconstruction.mp4", "videos/side.mp4", "metrics.json", "config.yaml",
+                                     "frame0.png", "manifest.json") if (root / n).exists()]
+    sec.items.append(Links(links))
+    sections.append(sec)
+
+    # --- videos
+    sec = Section("Input and reconstruction", "Rows: the input clip, the reconstruction rendered from the tracked "
+                                              "video camera, and a fixed side view.")
+    sec.items += _fig(root, "videos/contact_sheet.png", "input vs reconstruction vs side view")
+    sections.append(sec)
+
+    # --- clips
+    for k, clip in enumerate(job.get("clips", [])):
+        d = f"clip{k}"
+        cam = clip.get("camera", {})
+        text = (f"prompt: {clip.get('prompt')!r}\nvideo: {clip.get('source')} ({clip.get('frames')} frames at "
+                f"{_fmt(clip.get('fps'), 2)} fps; source {clip.get('source_frames')} frames at "
+                f"{_fmt(clip.get('source_fps'), 2)} fps)\nfirst frame vs frame0.png: mean difference "
+                f"{_fmt(clip.get('first_frame_mae'), 1)}/255")
+        sec = Section(f"Clip {k}", text)
+        sec.items.append(Table(["initial camera", "value"], [
+            ["chosen", str(cam.get("name", ""))], ["how", str(cam.get("how", ""))],
+            ["visible body joints", _fmt(cam.get("n_visible"))], ["elevation (deg)", _fmt(cam.get("elevation_deg"), 1)],
+            ["azimuth from facing (deg)", _fmt(cam.get("azimuth_deg"), 1)], ["radius (m)", _fmt(cam.get("radius"), 2)],
+        ]))
+        sec.items += _fig(root, f"{d}/init/frame0.png", "the rendered initial frame (what the video starts from)")
+        sec.items += _fig(root, f"{d}/video/first_frame.png", "frame0.png, the clip's first frame, their difference")
+        sec.items += _fig(root, f"{d}/masks/masks_sheet.png",
+                          "masks: human (magenta), object (cyan), excluded from camera tracking (grey, Eq. 8)")
+        sec.items += _fig(root, f"{d}/keypoints/keypoints_sheet.png", "2D keypoints initialising the body pose")
+        sec.items += _fig(root, f"{d}/track/losses.png", "per-frame fit: photometric loss and camera loss")
+        sec.items += _fig(root, f"{d}/refine/refine.png", "refinement: joint distance to the per-frame fit")
+        st = clip.get("status", {})
+        if st:
+            sec.items.append(Table(["frame status", "frames"], [[k2, str(v)] for k2, v in st.items()]))
+        sections.append(sec)
+
+    # --- timings and notes
+    man = _json(root / "manifest.json")
+    t_rows = [[s["name"], s["status"], _fmt(job.get("timings_s", {}).get(s["name"]), 1)] for s in man.get("stages", [])]
+    if t_rows:
+        sections.append(Section("Stages", "'skipped' = reused from an earlier invocation (its key matched).",
+                                [Table(["stage", "this run", "seconds when computed"], t_rows)]))
+    notes = list(job.get("notes", [])) + list(metrics.get("notes", []))
+    if notes:
+        sections.append(Section("Notes", "\n".join(f"• {n}" for n in dict.fromkeys(notes))))
+    return title, sub, sections
+
+
+def write_motion_report(root: Path, embed: bool = False) -> Path:
+    """Write ``report.html`` of the motion run at ``root`` (from its files)."""
+    title, sub, sections = motion_report_sections(Path(root))
+    return write_report(Path(root) / "report.html", title, sub, sections, embed=embed)
+
+
+def stage_timings(root: Path) -> dict[str, float]:
+    """Seconds each finished stage took when it was computed (from the done-markers)."""
+    out = {}
+    for marker in sorted(Path(root).rglob("_done.json")):
+        d = _json(marker)
+        if "seconds" in d:
+            out[d.get("stage", marker.parent.name)] = round(float(d["seconds"]), 3)
+    return out
+
+
+__all__ = ["compute_motion_metrics", "motion_report_sections", "series_plot", "stage_timings", "status_counts",
+           "write_motion_report"]
