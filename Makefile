@@ -23,7 +23,6 @@ test: venv
 
 lint: venv
 	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
 
 bench: venv
 	$(PY) benchmarks/run_all.py

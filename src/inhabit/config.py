@@ -103,6 +103,19 @@ class BodyConfig:
         _check(self.model in ("anny", "smplx"), "body.model", self.model, "'anny' or 'smplx'")
         _check(self.prior in ("angle", "vposer"), "body.prior", self.prior, "'angle' or 'vposer'")
 
+    def build_model(self, device=None):
+        """The configured :class:`~inhabit.body.protocol.BodyModel` (loads anny's cache or the SMPL-X files)."""
+        from inhabit.body import load_body_model
+
+        kw = {"model_path": self.model_path} if self.model == "smplx" and self.model_path else {}
+        return load_body_model(self.model, device=device, **kw)
+
+    def build_prior(self, body):
+        """The configured pose prior for ``body`` (VPoser loads the user's checkpoint)."""
+        from inhabit.body.prior import AnglePrior, VPoserPrior
+
+        return VPoserPrior(body, self.vposer_path) if self.prior == "vposer" else AnglePrior(body)
+
 
 @dataclass(frozen=True)
 class KeypointConfig:
@@ -130,6 +143,12 @@ class KeypointConfig:
         _check(0.0 <= self.min_detection_confidence <= 1.0, "keypoints.min_detection_confidence",
                self.min_detection_confidence, "a number in [0, 1]")
         _check(self.min_views >= 1, "keypoints.min_views", self.min_views, "at least 1")
+
+    def build_detector(self):
+        """The configured :class:`~inhabit.perceive.keypoints.KeypointDetector`."""
+        from inhabit.perceive.keypoints import BlazePoseDetector
+
+        return BlazePoseDetector(min_detection_confidence=self.min_detection_confidence, confidence=self.confidence)
 
 
 @dataclass(frozen=True)

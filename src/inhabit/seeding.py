@@ -12,7 +12,7 @@ def seed_everything(seed: int) -> None:
     import torch
 
     random.seed(seed)
-    np.random.seed(seed % (2**32))
+    np.random.seed(seed % (2**32))  # noqa: NPY002 - seeds the legacy global RNG that third-party code draws from
     torch.manual_seed(seed)
 
 

@@ -30,11 +30,11 @@ def test_round_trips(tmp_path):
 
 
 def test_read_image_errors_name_the_file(tmp_path):
-    with pytest.raises(InputError, match="missing.png does not exist"):
+    with pytest.raises(InputError, match=r"missing\.png does not exist"):
         read_image(tmp_path / "missing.png")
     bad = tmp_path / "bad.png"
     bad.write_text("not an image")
-    with pytest.raises(InputError, match="bad.png could not be read"):
+    with pytest.raises(InputError, match=r"bad\.png could not be read"):
         read_image(bad)
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from inhabit.errors import InputError
 from inhabit.io import write_text
@@ -65,6 +67,48 @@ td:first-child,th:first-child{text-align:left}caption{caption-side:top;text-alig
 figure{margin:10px 0}figure img{max-width:100%;border:1px solid #ddd}figcaption{font-size:13px;color:#555}
 ul.links{columns:2;font-family:ui-monospace,monospace;font-size:13px}
 """
+
+
+# --- helpers for the jobs' report builders: a report of a half-finished run shows what exists ---
+
+
+def read_json_dict(path: str | Path) -> dict:
+    """The JSON object in ``path``, or ``{}`` when it is missing, unreadable or not an object."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_yaml_dict(path: str | Path) -> dict:
+    """The YAML mapping in ``path``, or ``{}`` when it is missing, unreadable or not a mapping."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def format_value(v: Any, digits: int = 3) -> str:
+    """A table cell: ``–`` for None and non-finite numbers, fixed digits for ordinary floats."""
+    import math
+
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return "–"
+        return f"{v:.{digits}f}" if abs(v) < 1e4 else f"{v:.3g}"
+    return str(v)
+
+
+def figure_if_exists(root: Path, rel: str, caption: str) -> list[Figure]:
+    """``[Figure(root/rel, caption)]`` when that file exists, else ``[]``."""
+    p = root / rel
+    return [Figure(p, caption)] if p.is_file() else []
 
 
 def _mime(path: Path) -> str:

@@ -180,31 +180,19 @@ class _Job:
     @property
     def body(self):
         if self.comps.body_model is None:
-            from inhabit.body import load_body_model
-
-            kw = {}
-            if self.cfg.body.model == "smplx" and self.cfg.body.model_path:
-                kw["model_path"] = self.cfg.body.model_path
-            self.comps.body_model = load_body_model(self.cfg.body.model, device=self.device, **kw)
+            self.comps.body_model = self.cfg.body.build_model(self.device)
         return self.comps.body_model
 
     @property
     def prior(self):
         if self.comps.prior is None:
-            from inhabit.body.prior import AnglePrior, VPoserPrior
-
-            self.comps.prior = (VPoserPrior(self.body, self.cfg.body.vposer_path) if self.cfg.body.prior == "vposer"
-                                else AnglePrior(self.body))
+            self.comps.prior = self.cfg.body.build_prior(self.body)
         return self.comps.prior
 
     @property
     def detector(self):
         if self.comps.detector is None:
-            from inhabit.perceive.keypoints import BlazePoseDetector
-
-            k = self.cfg.keypoints
-            self.comps.detector = BlazePoseDetector(min_detection_confidence=k.min_detection_confidence,
-                                                    confidence=k.confidence)
+            self.comps.detector = self.cfg.keypoints.build_detector()
         return self.comps.detector
 
     @property

@@ -14,7 +14,6 @@ opens offline, pictures linked inside the run folder (or embedded).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -22,7 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from inhabit.export.report import Figure, Links, Section, Table, write_report
+from inhabit.export.report import (
+    Links,
+    Section,
+    Table,
+    figure_if_exists,
+    format_value,
+    read_json_dict,
+    read_yaml_dict,
+    write_report,
+)
 
 
 def _clean(v: Any) -> Any:
@@ -33,12 +41,6 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def _json(path: Path) -> dict:
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def series_plot(series: dict[str, np.ndarray], title: str = "", ylabel: str = "", log: bool = True,
@@ -97,7 +99,7 @@ def compute_motion_metrics(root: Path, vertices: np.ndarray, joints: np.ndarray,
     m = motion_metrics(vertices, joints, fps, scene_sdf, hand_mask=hand_mask, obj=obj)
     if clip_metrics is not None:
         m.update(clip_metrics)
-    cfg = _yaml(root / "config.yaml")
+    cfg = read_yaml_dict(root / "config.yaml")
     inputs = cfg.get("inputs", {})
     values = {k: _clean(v) for k, v in m.values.items()}
     return {
@@ -115,29 +117,10 @@ def compute_motion_metrics(root: Path, vertices: np.ndarray, joints: np.ndarray,
     }
 
 
-def _yaml(path: Path) -> dict:
-    import yaml
-
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
-def _fmt(v: Any, digits: int = 3) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, float):
-        if not np.isfinite(v):
-            return "–"
-        return f"{v:.{digits}f}" if abs(v) < 1e4 else f"{v:.3g}"
-    return str(v)
 
 
-def _fig(root: Path, rel: str, caption: str) -> list[Figure]:
-    p = root / rel
-    return [Figure(p, caption)] if p.is_file() else []
 
 
 _METRIC_ROWS = (
@@ -158,22 +141,22 @@ _METRIC_ROWS = (
 
 def motion_report_sections(root: Path) -> tuple[str, list[str], list[Section]]:
     """Title, subtitle lines and sections of the report of the motion run at ``root``."""
-    cfg = _yaml(root / "config.yaml")
+    cfg = read_yaml_dict(root / "config.yaml")
     inputs = cfg.get("inputs", {})
-    metrics = _json(root / "metrics.json")
+    metrics = read_json_dict(root / "metrics.json")
     job = metrics.get("job", {})
     summary = metrics.get("summary", {})
     scene = inputs.get("scene") or {}
     title = f"inhabit motion — {inputs.get('prompt', '')}"
     sub = [f"scene {scene.get('path')}  ·  preset {cfg.get('preset')}  ·  body {cfg.get('body', {}).get('model')}  ·  "
-           f"seed {cfg.get('seed')}  ·  {job.get('num_frames', '?')} frames at {_fmt(job.get('fps'), 2)} fps"]
+           f"seed {cfg.get('seed')}  ·  {job.get('num_frames', '?')} frames at {format_value(job.get('fps'), 2)} fps"]
     sections: list[Section] = []
 
     # --- result
     sec = Section("Result", "motion.npz holds the body parameters, vertices, joints, the camera and the object pose of "
                             "every frame. motion.glb is +Y up (glTF; Blender's importer turns it back to +Z up); the "
                             "body is animated by morph targets, one key per frame at the clip's frame rate.")
-    rows = [[label, _fmt(summary.get(key), d)] for key, label, d in _METRIC_ROWS if summary.get(key) is not None]
+    rows = [[label, format_value(summary.get(key), d)] for key, label, d in _METRIC_ROWS if summary.get(key) is not None]
     counts = job.get("status", {})
     if counts:
         rows.append(["frames fitted / skipped / failed",
@@ -188,7 +171,7 @@ def motion_report_sections(root: Path) -> tuple[str, list[str], list[Section]]:
     # --- videos
     sec = Section("Input and reconstruction", "Rows: the input clip, the reconstruction rendered from the tracked "
                                               "video camera, and a fixed side view.")
-    sec.items += _fig(root, "videos/contact_sheet.png", "input vs reconstruction vs side view")
+    sec.items += figure_if_exists(root, "videos/contact_sheet.png", "input vs reconstruction vs side view")
     sections.append(sec)
 
     # --- clips
@@ -196,30 +179,30 @@ def motion_report_sections(root: Path) -> tuple[str, list[str], list[Section]]:
         d = f"clip{k}"
         cam = clip.get("camera", {})
         text = (f"prompt: {clip.get('prompt')!r}\nvideo: {clip.get('source')} ({clip.get('frames')} frames at "
-                f"{_fmt(clip.get('fps'), 2)} fps; source {clip.get('source_frames')} frames at "
-                f"{_fmt(clip.get('source_fps'), 2)} fps)\nfirst frame vs frame0.png: mean difference "
-                f"{_fmt(clip.get('first_frame_mae'), 1)}/255")
+                f"{format_value(clip.get('fps'), 2)} fps; source {clip.get('source_frames')} frames at "
+                f"{format_value(clip.get('source_fps'), 2)} fps)\nfirst frame vs frame0.png: mean difference "
+                f"{format_value(clip.get('first_frame_mae'), 1)}/255")
         sec = Section(f"Clip {k}", text)
         sec.items.append(Table(["initial camera", "value"], [
             ["chosen", str(cam.get("name", ""))], ["how", str(cam.get("how", ""))],
-            ["visible body joints", _fmt(cam.get("n_visible"))], ["elevation (deg)", _fmt(cam.get("elevation_deg"), 1)],
-            ["azimuth from facing (deg)", _fmt(cam.get("azimuth_deg"), 1)], ["radius (m)", _fmt(cam.get("radius"), 2)],
+            ["visible body joints", format_value(cam.get("n_visible"))], ["elevation (deg)", format_value(cam.get("elevation_deg"), 1)],
+            ["azimuth from facing (deg)", format_value(cam.get("azimuth_deg"), 1)], ["radius (m)", format_value(cam.get("radius"), 2)],
         ]))
-        sec.items += _fig(root, f"{d}/init/frame0.png", "the rendered initial frame (what the video starts from)")
-        sec.items += _fig(root, f"{d}/video/first_frame.png", "frame0.png, the clip's first frame, their difference")
-        sec.items += _fig(root, f"{d}/masks/masks_sheet.png",
+        sec.items += figure_if_exists(root, f"{d}/init/frame0.png", "the rendered initial frame (what the video starts from)")
+        sec.items += figure_if_exists(root, f"{d}/video/first_frame.png", "frame0.png, the clip's first frame, their difference")
+        sec.items += figure_if_exists(root, f"{d}/masks/masks_sheet.png",
                           "masks: human (magenta), object (cyan), excluded from camera tracking (grey, Eq. 8)")
-        sec.items += _fig(root, f"{d}/keypoints/keypoints_sheet.png", "2D keypoints initialising the body pose")
-        sec.items += _fig(root, f"{d}/track/losses.png", "per-frame fit: photometric loss and camera loss")
-        sec.items += _fig(root, f"{d}/refine/refine.png", "refinement: joint distance to the per-frame fit")
+        sec.items += figure_if_exists(root, f"{d}/keypoints/keypoints_sheet.png", "2D keypoints initialising the body pose")
+        sec.items += figure_if_exists(root, f"{d}/track/losses.png", "per-frame fit: photometric loss and camera loss")
+        sec.items += figure_if_exists(root, f"{d}/refine/refine.png", "refinement: joint distance to the per-frame fit")
         st = clip.get("status", {})
         if st:
             sec.items.append(Table(["frame status", "frames"], [[k2, str(v)] for k2, v in st.items()]))
         sections.append(sec)
 
     # --- timings and notes
-    man = _json(root / "manifest.json")
-    t_rows = [[s["name"], s["status"], _fmt(job.get("timings_s", {}).get(s["name"]), 1)] for s in man.get("stages", [])]
+    man = read_json_dict(root / "manifest.json")
+    t_rows = [[s["name"], s["status"], format_value(job.get("timings_s", {}).get(s["name"]), 1)] for s in man.get("stages", [])]
     if t_rows:
         sections.append(Section("Stages", "'skipped' = reused from an earlier invocation (its key matched).",
                                 [Table(["stage", "this run", "seconds when computed"], t_rows)]))
@@ -239,7 +222,7 @@ def stage_timings(root: Path) -> dict[str, float]:
     """Seconds each finished stage took when it was computed (from the done-markers)."""
     out = {}
     for marker in sorted(Path(root).rglob("_done.json")):
-        d = _json(marker)
+        d = read_json_dict(marker)
         if "seconds" in d:
             out[d.get("stage", marker.parent.name)] = round(float(d["seconds"]), 3)
     return out

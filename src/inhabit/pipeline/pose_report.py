@@ -11,7 +11,6 @@ over the views) when a CLIP model was available.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -19,7 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from inhabit.export.report import Figure, Links, Section, Table, write_report
+from inhabit.export.report import (
+    Links,
+    Section,
+    Table,
+    figure_if_exists,
+    format_value,
+    read_json_dict,
+    read_yaml_dict,
+    write_report,
+)
 from inhabit.pipeline.hypotheses import FitSet
 
 
@@ -31,11 +39,6 @@ def _stages(root: Path) -> list[int]:
     return out
 
 
-def _json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def _clean(v: Any) -> Any:
@@ -55,15 +58,15 @@ def compute_pose_metrics(root: Path, scene, sdf, cameras: Sequence, notes: Seque
     from inhabit.evaluate.suite import DEFAULT_SETTINGS, pose_body_metrics, pose_set_metrics
     from inhabit.export.results import load_result
 
-    cfg = _yaml(root / "config.yaml")
+    cfg = read_yaml_dict(root / "config.yaml")
     inputs = cfg.get("inputs", {})
     interaction = str(inputs.get("id", root.name))
     items, per_body, poses, clip_scores = [], [], [], []
     fit_energies, view_weights, ranking, dropped = {}, {}, {}, {}
     for s in _stages(root):
         fits = FitSet.load(root / f"stage{s}" / "lift" / "lift.json")
-        ranks = _json(root / f"stage{s}" / "rank" / "ranks.json")
-        kp = _json(root / f"stage{s}" / "keypoints" / "keypoints.json")
+        ranks = read_json_dict(root / f"stage{s}" / "rank" / "ranks.json")
+        kp = read_json_dict(root / f"stage{s}" / "keypoints" / "keypoints.json")
         dropped[f"stage{s}"] = {h: v.get("dropped", {}) for h, v in kp.get("hypotheses", {}).items()}
         ranking[f"stage{s}"] = {k: ranks.get(k) for k in ("method", "rule", "order", "kept", "values", "clip_text")}
         for rec in fits.records:
@@ -85,7 +88,7 @@ def compute_pose_metrics(root: Path, scene, sdf, cameras: Sequence, notes: Seque
                           "metrics": {k: _clean(v) for k, v in m.values.items()}, "notes": m.notes})
     summary = pose_set_metrics(per_body, poses, [interaction] * len(per_body),
                                clip_scores if any(c is not None for c in clip_scores) else None, DEFAULT_SETTINGS)
-    choice = _json(root / "final" / "choice.json")
+    choice = read_json_dict(root / "final" / "choice.json")
     final = next((dict(it["metrics"]) for it in items if it["path"] == choice.get("result")), {})
     if choice:
         final["view_weights"] = view_weights.get(f"stage{choice['stage']}/{choice['id']}", {})
@@ -112,44 +115,25 @@ def stage_timings(root: Path) -> dict[str, float]:
     """Seconds each finished stage took when it was computed (from the done-markers)."""
     out = {}
     for marker in sorted([*root.rglob("_done.json"), *root.glob(".*_done.json")]):
-        d = _json(marker)
+        d = read_json_dict(marker)
         if "seconds" in d:
             out[str(d.get("stage", marker.parent.name))] = round(float(d["seconds"]), 3)
     return out
 
 
-def _yaml(path: Path) -> dict:
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
-def _fmt(v: Any, digits: int = 3) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, float):
-        if not np.isfinite(v):
-            return "–"
-        return f"{v:.{digits}f}" if abs(v) < 1e4 else f"{v:.3g}"
-    return str(v)
 
 
-def _fig(root: Path, rel: str, caption: str) -> list[Figure]:
-    p = root / rel
-    return [Figure(p, caption)] if p.is_file() else []
 
 
 def pose_report_sections(root: Path) -> tuple[str, list[str], list[Section]]:
     """Title, subtitle lines and sections of the report of the run at ``root``."""
-    cfg = _yaml(root / "config.yaml")
+    cfg = read_yaml_dict(root / "config.yaml")
     inputs = cfg.get("inputs", {})
-    metrics = _json(root / "metrics.json")
+    metrics = read_json_dict(root / "metrics.json")
     job = metrics.get("job", {})
-    choice = job.get("chosen") or _json(root / "final" / "choice.json")
+    choice = job.get("chosen") or read_json_dict(root / "final" / "choice.json")
     final = job.get("final", {})
     scene = inputs.get("scene", {})
     point = inputs.get("point")
@@ -162,13 +146,13 @@ def pose_report_sections(root: Path) -> tuple[str, list[str], list[Section]]:
 
     # --- result
     sec = Section("Result", choice.get("reason", ""))
-    rows = [["non-collision", _fmt(final.get("non_collision"))], ["contact", _fmt(final.get("contact"), 0)],
-            ["penetrating vertices (%)", _fmt(final.get("pene_pct"), 2)],
-            ["deepest penetration (m)", _fmt(final.get("depth_max"))],
-            ["CLIP score (mean over views)", _fmt(final.get("clip"))],
-            ["final fit energy", _fmt(final.get("energy_total"), 4)]]
+    rows = [["non-collision", format_value(final.get("non_collision"))], ["contact", format_value(final.get("contact"), 0)],
+            ["penetrating vertices (%)", format_value(final.get("pene_pct"), 2)],
+            ["deepest penetration (m)", format_value(final.get("depth_max"))],
+            ["CLIP score (mean over views)", format_value(final.get("clip"))],
+            ["final fit energy", format_value(final.get("energy_total"), 4)]]
     sec.items.append(Table(["metric", choice.get("id", "")], rows, "the chosen body"))
-    sec.items += _fig(root, "final/renders_sheet.png", "the chosen body rendered into every view")
+    sec.items += figure_if_exists(root, "final/renders_sheet.png", "the chosen body rendered into every view")
     links = [(n, root / n) for n in ("result.npz", "scene_with_human.glb", "human.obj", "human.ply", "metrics.json",
                                      "config.yaml", "views/cameras.json", "manifest.json") if (root / n).exists()]
     sec.items.append(Links(links))
@@ -177,13 +161,13 @@ def pose_report_sections(root: Path) -> tuple[str, list[str], list[Section]]:
     sections.append(sec)
 
     # --- views
-    cams = _json(root / "views" / "cameras.json")
+    cams = read_json_dict(root / "views" / "cameras.json")
     vw = final.get("view_weights", {})
     sec = Section("Views", f"{len(cams.get('views', []))} views looking at the point "
                   f"({cams.get('selection', 'genzi')} selection).")
     sec.items.append(Table(["view", "visible patch fraction", "final view weight"],
-                           [[v["name"], _fmt(v.get("vis_ratio")), _fmt(vw.get(v["name"]))] for v in cams.get("views", [])]))
-    sec.items += _fig(root, "views/contact_sheet.png", "scene renders of the selected views")
+                           [[v["name"], format_value(v.get("vis_ratio")), format_value(vw.get(v["name"]))] for v in cams.get("views", [])]))
+    sec.items += figure_if_exists(root, "views/contact_sheet.png", "scene renders of the selected views")
     sections.append(sec)
 
     # --- stages
@@ -194,8 +178,8 @@ def pose_report_sections(root: Path) -> tuple[str, list[str], list[Section]]:
         kept = "yes" if it["hypothesis"] in (ranks.get("kept") or []) else ""
         chosen = "chosen" if it["path"] == choice.get("result") else kept
         summary_rows.append([f"stage{it['stage']}/{it['hypothesis']}", it.get("parent") or "",
-                             _fmt(m.get("energy_total"), 4), _fmt(m.get("clip")), _fmt(m.get("non_collision")),
-                             _fmt(m.get("contact"), 0), chosen])
+                             format_value(m.get("energy_total"), 4), format_value(m.get("clip")), format_value(m.get("non_collision")),
+                             format_value(m.get("contact"), 0), chosen])
     for s in sorted({it["stage"] for it in metrics.get("items", [])} | set(_stage_dirs(root))):
         sd = f"stage{s}"
         ranks = job.get("ranking", {}).get(sd, {})
@@ -204,10 +188,10 @@ def pose_report_sections(root: Path) -> tuple[str, list[str], list[Section]]:
                 "Hypotheses: one image per view (the k-th inpainting of every view); dynamic masks outlined.")
         sec = Section(f"Stage {s}", text)
         if s > 0:
-            sec.items += _fig(root, f"{sd}/masks/masks_sheet.png", "refinement masks over the scene renders")
-        sec.items += _fig(root, f"{sd}/inpaint/inpaint_sheet.png",
+            sec.items += figure_if_exists(root, f"{sd}/masks/masks_sheet.png", "refinement masks over the scene renders")
+        sec.items += figure_if_exists(root, f"{sd}/inpaint/inpaint_sheet.png",
                           "inpaintings: one row per view, one column per hypothesis; masks outlined")
-        sec.items += _fig(root, f"{sd}/keypoints/keypoints_sheet.png",
+        sec.items += figure_if_exists(root, f"{sd}/keypoints/keypoints_sheet.png",
                           "2D keypoints; green frame = accepted by GenZI's rule, red = dropped")
         drops = job.get("dropped_views", {}).get(sd, {})
         drop_rows = [[h, v, why] for h, d in drops.items() for v, why in d.items()]
@@ -217,19 +201,19 @@ def pose_report_sections(root: Path) -> tuple[str, list[str], list[Section]]:
         if stage_rows:
             sec.items.append(Table(["result", "parent", "fit energy", "CLIP", "non-collision", "contact", ""],
                                    stage_rows, f"ranked by {ranks.get('rule', '?')}"))
-        lift = _json(root / sd / "lift" / "lift.json")
+        lift = read_json_dict(root / sd / "lift" / "lift.json")
         for f in lift.get("fits", []):
             hid = f["id"]
-            sec.items += _fig(root, f"{sd}/lift/{hid}/overlays.png",
+            sec.items += figure_if_exists(root, f"{sd}/lift/{hid}/overlays.png",
                               f"{hid}: detected (palette) vs fitted (magenta) keypoints, learnt view weights")
-            sec.items += _fig(root, f"{sd}/rank/{hid}_renders.png", f"{hid}: the fitted body in every view")
-            sec.items += _fig(root, f"{sd}/lift/{hid}/loss.png", f"{hid}: weighted energy terms during the fit")
+            sec.items += figure_if_exists(root, f"{sd}/rank/{hid}_renders.png", f"{hid}: the fitted body in every view")
+            sec.items += figure_if_exists(root, f"{sd}/lift/{hid}/loss.png", f"{hid}: weighted energy terms during the fit")
         sections.append(sec)
 
     # --- timings and notes
-    man = _json(root / "manifest.json")
+    man = read_json_dict(root / "manifest.json")
     secs = stage_timings(root)
-    t_rows = [[st["name"], st["status"], _fmt(secs.get(st["name"]), 1)] for st in man.get("stages", [])]
+    t_rows = [[st["name"], st["status"], format_value(secs.get(st["name"]), 1)] for st in man.get("stages", [])]
     if t_rows:
         sections.append(Section("Stages", "'skipped' = reused from an earlier invocation (its key matched).",
                                 [Table(["stage", "this run", "seconds when computed"], t_rows)]))
