@@ -59,6 +59,7 @@ class Case:
     vertices: np.ndarray
     cameras: list
     grid: object
+    depth: list  # the scene's depth map per camera (occlusion-aware keypoint confidences)
     truth_min_sdf: float
     truth_noncollision: float
     placed_min_sdf: float = 0.0
@@ -124,6 +125,7 @@ def make_case(model, scene, name: str, num_views: int) -> Case:
     from inhabit.body.poses import make_pose, place_body
     from inhabit.camera.views import ViewSelectionConfig, select_views
     from inhabit.pipeline.demo import pose_for_interaction
+    from inhabit.render.mesh import default_renderer
     from inhabit.scene.sdf import build_local_sdf
 
     point = np.asarray(scene.points[name], dtype=np.float64)
@@ -144,8 +146,10 @@ def make_case(model, scene, name: str, num_views: int) -> Case:
     v = out.vertices[0].numpy().astype(np.float64)
     s = exact_sdf(scene, v)
     cameras = [aim_at(c, out.joints[0, 0].numpy().astype(np.float64)) for c in views.cameras]
+    renderer = default_renderer()
+    depth = [renderer.render(c, scene, ("depth",)).depth for c in cameras]
     case = Case(name, pose, point, facing, params, out.joints[0].numpy().astype(np.float64), v,
-                cameras, grid, float(s.min()), float((s >= 0).mean()))
+                cameras, grid, depth, float(s.min()), float((s >= 0).mean()))
     case.placed_min_sdf, case.placed_noncollision = float(s0.min()), float((s0 >= 0).mean())
     return case
 
@@ -318,7 +322,8 @@ def run_case_source(model, prior, scene, case: Case, source: str, cfg, args, det
     for bname, b in batches.items():
         with Timer() as t:
             res = fit_bodies(model, prior, case.cameras, b["keypoints"], b["sdf"], cfg, point=case.point,
-                             valid=b["valid"], learn_view_weights=b["learn"], progress=False)
+                             valid=b["valid"], learn_view_weights=b["learn"],
+                             scene_depth=case.depth if b["sdf"] is not None else None, progress=False)
         for h, label in enumerate(b["labels"]):
             f = fractions[h % H]
             m = row_metrics(res, h, case, scene, plans[h % H])
@@ -338,7 +343,8 @@ def timing_section(model, prior, case: Case, cfg, noise: float) -> list[dict]:
     out = []
     for H in (1, 4):
         kps = [projected_keypoints(model, case, {}, noise, seed=3000 + h) for h in range(H)]
-        res = fit_bodies(model, prior, case.cameras, kps, case.grid, cfg, point=case.point, progress=False)
+        res = fit_bodies(model, prior, case.cameras, kps, case.grid, cfg, point=case.point, scene_depth=case.depth,
+                         progress=False)
         out.append({"hypotheses": H, "views": len(case.cameras), "steps": cfg.num_iters,
                     "wall_s": res.timings["total"], "cpu_s": res.timings["optimize_cpu"],
                     "ms_per_step": res.timings["ms_per_step"], "load_avg_1min": os.getloadavg()[0]})
@@ -376,6 +382,8 @@ def main(argv=None) -> int:
         p.add_argument("--views", type=int, default=16)
         p.add_argument("--phase-iters", type=int, default=None, help="override the preset's iterations per phase")
         p.add_argument("--no-timing", action="store_true")
+        p.add_argument("--occlusion-weight", type=float, default=None,
+                       help="override the preset's occlusion_weight (1 = off)")
 
     args = parse_args(__doc__.splitlines()[0], argv, extra)
     import torch
@@ -398,6 +406,8 @@ def main(argv=None) -> int:
         overrides["phase_iters"] = 100
     if args.phase_iters:
         overrides["phase_iters"] = args.phase_iters
+    if args.occlusion_weight is not None:
+        overrides["occlusion_weight"] = args.occlusion_weight
     cfg = lift_preset(args.preset, **overrides)
     model = load_body_model("anny")
     prior = AnglePrior(model)

@@ -77,6 +77,17 @@ def _default_lift():
     return lift_preset("genzi-sketchfab")
 
 
+def resolve_device(device: str = "auto") -> str:
+    """``"auto"`` → ``"cuda"`` when available, else ``"cpu"``; other values are checked and returned."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"device {device!r} was asked for but CUDA is not available; use device='cpu' or 'auto'")
+    return device
+
+
 def _check(ok: bool, where: str, value: Any, expected: str) -> None:
     if not ok:
         raise InputError(f"config field {where!r} is {value!r}; expected {expected}")

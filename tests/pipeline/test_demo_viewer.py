@@ -15,13 +15,14 @@ import pytest
 from inhabit.errors import InputError
 
 
-def test_demo_runs_end_to_end_and_reports_bounded_errors(tmp_path, anny):
+def test_demo_runs_end_to_end_and_reports_bounded_errors(tmp_path, anny, monkeypatch):
     from inhabit.export.report import referenced_files
     from inhabit.pipeline.demo import DemoSettings, run_demo
     from inhabit.pipeline.pose import PoseComponents
 
     s = DemoSettings(num_views=4, size=192, phase_iters=5, corrupt=0.25)
-    res = run_demo(s, tmp_path / "demo", PoseComponents(body_model=anny),
+    monkeypatch.chdir(tmp_path)  # a relative output folder, as `make demo` passes
+    res = run_demo(s, "demo", PoseComponents(body_model=anny),
                    extra_overrides={"sdf": {"voxel": 0.05}, "lift": {"sdf_vertices": 256},
                                     "rank": {"use_clip": "never"}, "export": {"sheet_tile": 64}})
     e = res.errors

@@ -37,6 +37,18 @@ def test_finished_stage_is_reused_and_recorded(tmp_path):
     assert man["stages"][0]["name"] == "views" and man["stages"][0]["status"] == "skipped"
 
 
+def test_a_relative_run_folder_records_the_outputs_its_stages_wrote(tmp_path, monkeypatch):
+    # `inhabit demo --out runs/demo` (what `make demo` runs) passes a relative folder; the stage
+    # paths built on it must not be joined onto it a second time.
+    monkeypatch.chdir(tmp_path)
+    run = RunFolder("runs/demo")
+    st = run.stage("views", {"a": 1})
+    _do(st)
+    assert st.done and run.root.is_absolute()
+    marker = json.loads((tmp_path / "runs" / "demo" / "views" / "_done.json").read_text())
+    assert marker["outputs"] == {"views/out.txt": 1}
+
+
 def test_changed_key_invalidates_the_stage_and_everything_downstream(tmp_path):
     run = RunFolder(tmp_path)
     a = run.stage("a", {"x": 1})

@@ -5,20 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from inhabit.config import resolve_device  # noqa: F401 - re-exported for the loaders
 from inhabit.errors import InputError, MissingWeightsError
 
 DTYPES = ("auto", "fp16", "bf16", "fp32")
-
-
-def resolve_device(device: str = "auto") -> str:
-    """``"auto"`` → ``"cuda"`` when available, else ``"cpu"``; other values are checked and returned."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"device {device!r} was asked for but CUDA is not available; use device='cpu' or 'auto'")
-    return device
 
 
 def resolve_dtype(dtype: str, device: str, cuda_default: str = "fp16"):

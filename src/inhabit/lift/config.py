@@ -198,6 +198,17 @@ class LiftConfig:
             subset under-samples the hands and feet (40 % of anny's vertices, and the parts that
             touch), whose penetrations it would leave unresolved.
         selfpen_vertices: vertices used by the self-penetration proxy.
+        occlusion_weight: confidence factor for a keypoint whose current 3D position the scene hides
+            in that view (1 = off, GenZI). Detectors place occluded joints anyway — often on the
+            furniture that hides them (a table's legs for the knees of someone sitting at it) — and
+            several views then agree on the wrong limb. Needs ``scene_depth`` in
+            :func:`~inhabit.lift.fit.fit_bodies`; without it the factor is ignored.
+        occlusion_margin: a keypoint is hidden when the scene's depth at its pixel is more than this
+            (metres) in front of it.
+        occlusion_start_phase: the phase from which the visibility is re-estimated (every
+            ``occlusion_every`` iterations) from the current body. Earlier, the body is still far
+            from the keypoints and its own visibility says nothing.
+        occlusion_every: iterations between visibility updates.
         log_every: history is logged at iteration 0, every ``log_every`` and at the last one.
         torch_threads: intra-op CPU threads during the fit, restored afterwards (None = leave torch's
             setting). The fit's tensors are small (a few thousand elements), so more threads buy
@@ -229,6 +240,10 @@ class LiftConfig:
     sdf_vertices: int = 1024
     sdf_full_last: int = 400
     selfpen_vertices: int = 2048
+    occlusion_weight: float = 1.0
+    occlusion_margin: float = 0.05
+    occlusion_start_phase: int = 1
+    occlusion_every: int = 50
     log_every: int = 50
     torch_threads: int | None = 1
 
@@ -252,6 +267,11 @@ class LiftConfig:
         if self.sdf_full_last < 0 or self.sdf_vertices < 0:
             raise InputError(f"lift config fields 'sdf_full_last' and 'sdf_vertices' must be non-negative, got "
                              f"{self.sdf_full_last} and {self.sdf_vertices}")
+        if not (0.0 <= self.occlusion_weight <= 1.0):
+            raise InputError(f"lift config field 'occlusion_weight' must lie in [0, 1], got {self.occlusion_weight}")
+        if self.occlusion_every < 1 or self.occlusion_margin < 0:
+            raise InputError(f"lift config fields 'occlusion_every' (>= 1) and 'occlusion_margin' (>= 0) got "
+                             f"{self.occlusion_every} and {self.occlusion_margin}")
         if self.log_every < 1:
             raise InputError(f"lift config field 'log_every' must be at least 1, got {self.log_every}")
         b1, b2 = self.adam_betas
@@ -358,6 +378,7 @@ LIFT_PRESETS: dict[str, LiftConfig] = {
         freeze_shape_phases=(0, 1, 2),
         sdf_vertices=2048,
         sdf_full_last=200,
+        occlusion_weight=0.1,
     ),
     "fast": LiftConfig(
         name="fast",
@@ -372,6 +393,7 @@ LIFT_PRESETS: dict[str, LiftConfig] = {
         freeze_shape_phases=(0, 1, 2),
         sdf_vertices=1024,
         sdf_full_last=30,
+        occlusion_weight=0.1,
     ),
 }
 """Named, frozen lifting configurations."""

@@ -35,7 +35,14 @@ from inhabit.lift.config import PARAM_GROUPS, TERMS, LiftConfig, lift_preset
 from inhabit.lift.correspondences import build_correspondences
 from inhabit.lift.fastbody import make_subset_forward
 from inhabit.lift.init import LiftInit, default_init, yaw_from_keypoints
-from inhabit.lift.observations import Observations, ViewTensors, prepare_observations, stack_cameras
+from inhabit.lift.observations import (
+    Observations,
+    ViewTensors,
+    prepare_observations,
+    scene_occlusion,
+    stack_cameras,
+    stack_depth_maps,
+)
 from inhabit.lift.optim import RowMaskedAdamW
 from inhabit.lift.schedule import knot_table, phase_table
 from inhabit.lift.selfpen import (
@@ -77,6 +84,8 @@ class LiftResult:
             measure of the work done).
         config: the :class:`LiftConfig` used; refine: whether ``refine_weights`` were used.
         body_model: backend name; camera_names: the k camera names.
+        extra: with ``scene_depth`` and an ``occlusion_weight`` below 1: ``hidden`` (H, k, J) bool, the
+            matched points the scene hid at the last visibility update, and ``point_names`` (J,).
     """
 
     params: BodyParams
@@ -245,9 +254,12 @@ class _Problem:
     ids: dict[tuple[bool, bool], torch.Tensor] = field(default_factory=dict)
     scene_power: int = 1
     full_ids: dict[bool, torch.Tensor] | None = None
+    depth: torch.Tensor | None = None
+    conf: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         dev = self.obs.xy.device
+        self.conf = self.obs.conf  # the confidences the 2D terms use; lowered for hidden points
         empty = torch.zeros(0, dtype=torch.long, device=dev)
         sdf_ids = self.sdf_ids if self.sdf_ids is not None else empty
         self_ids = self.proxy.vertex_ids.to(dev) if self.proxy is not None else empty
@@ -309,7 +321,7 @@ def _energies(theta: torch.Tensor, pb: _Problem, need: set[str], full_sdf: bool,
     if {"torso", "limb"} & need:
         pts = pb.corr.body_points(out.keypoints, out.joints)
         pred = pb.views.project_normalized(pts)
-        costs = E.keypoint_costs(pred, pb.obs.xy, pb.obs.conf, pb.cfg.sigma)
+        costs = E.keypoint_costs(pred, pb.obs.xy, pb.conf, pb.cfg.sigma)
         per_group = E.view_weighted_mean(E.group_sum(costs, pb.group, 2), w)
         res["torso"], res["limb"] = per_group[:, 0], per_group[:, 1]
     if "view_count" in need:
@@ -344,6 +356,16 @@ def _energies(theta: torch.Tensor, pb: _Problem, need: set[str], full_sdf: bool,
     return res
 
 
+@torch.no_grad()
+def _hidden_points(theta: torch.Tensor, pb: _Problem) -> torch.Tensor:
+    """(H, k, J) bool: the current body's matched points that the scene hides in each view."""
+    parts = _split(theta, pb.slices)
+    params = BodyParams(parts["orient"], parts["transl"], pb.prior.decode(parts["pose"]), parts["shape"])
+    out = _evaluate_body(pb.model, params, pb.ids[(False, False)])
+    xy, z = pb.views.project(pb.corr.body_points(out.keypoints, out.joints))
+    return scene_occlusion(pb.depth, xy, z, pb.cfg.occlusion_margin)
+
+
 def _lr_table(values: tuple[float, ...], cfg: LiftConfig) -> np.ndarray:
     """Per-iteration learning rates: P constants (GenZI) or P+1 ramp knots."""
     if len(values) == cfg.num_phases:
@@ -367,6 +389,7 @@ def fit_bodies(
     shape_prior: Callable[[torch.Tensor], torch.Tensor] | None = None,
     angle_prior: Callable[[torch.Tensor], torch.Tensor] | None = None,
     limit_prior: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    scene_depth: Sequence[np.ndarray] | None = None,
     on_log: Callable[[int, BodyParams, np.ndarray], None] | None = None,
     progress: bool = True,
 ) -> LiftResult:
@@ -388,6 +411,9 @@ def fit_bodies(
         angle_prior: (H, 21, 3) SMPL-X-style rotvecs → (H,); default GenZI's joint-angle prior
             ``inhabit.body.prior.genzi_angle_prior``.
         limit_prior: the same for the joint limits; default ``inhabit.body.prior.joint_limit_energy``.
+        scene_depth: k (height, width) depth maps of the scene alone (camera z, ``inf`` where empty;
+            ``render.mesh`` depth pass), one per camera: keypoints the current body puts behind the
+            scene get their confidence times ``cfg.occlusion_weight`` (see :class:`LiftConfig`).
         on_log: called at every logged iteration with (iteration, detached BodyParams (H rows),
             view weights (H, k)) — e.g. to render GenZI's progress videos.
         progress: show a progress bar.
@@ -410,14 +436,16 @@ def fit_bodies(
         torch.set_num_threads(cfg.torch_threads)
     try:
         return _fit(body_model, prior, cameras, list(keypoints), sdf, cfg, point, init, valid, explicit_views,
-                    learn_view_weights, shape_prior, angle_prior, limit_prior, on_log, progress, t_start)
+                    learn_view_weights, shape_prior, angle_prior, limit_prior, scene_depth, on_log, progress,
+                    t_start)
     finally:
         if set_threads:
             torch.set_num_threads(old_threads)
 
 
 def _fit(model, prior, cameras, keypoints, sdf, cfg: LiftConfig, point, init, valid, explicit_views,
-         learn_view_weights, shape_prior, angle_prior, limit_prior, on_log, progress, t_start) -> LiftResult:
+         learn_view_weights, shape_prior, angle_prior, limit_prior, scene_depth, on_log, progress,
+         t_start) -> LiftResult:
     dtype, device = model.dtype, model.device
     views = stack_cameras(cameras, dtype, device)
     corr = build_correspondences(keypoints[0].names if keypoints else (), cfg.torso_names, cfg.limb_names)
@@ -489,7 +517,10 @@ def _fit(model, prior, cameras, keypoints, sdf, cfg: LiftConfig, point, init, va
         proxy=capsule_proxy(model, cfg.selfpen_vertices) if uses_self else None,
         cfg=cfg, learn_view_weights=learn_view_weights, slices=slices,
         scene_power=2 if cfg.scene_penalty == "quadratic" else 1,
+        depth=(stack_depth_maps(scene_depth, views, cameras)
+               if scene_depth is not None and cfg.occlusion_weight < 1.0 else None),
     )
+    hidden = torch.zeros_like(obs.conf, dtype=torch.bool)
     opt = RowMaskedAdamW(theta, cfg.adam_betas, cfg.adam_eps)
     skipped = torch.zeros(H, dtype=torch.long)
     log_its = sorted({0, n_iters - 1, *range(0, n_iters, cfg.log_every)})
@@ -506,6 +537,10 @@ def _fit(model, prior, cameras, keypoints, sdf, cfg: LiftConfig, point, init, va
     with bar(n_iters, "lift", leave=False) if progress else _NullBar() as pbar:
         for it in range(n_iters):
             phase = it // cfg.phase_iters
+            if (pb.depth is not None and phase >= cfg.occlusion_start_phase
+                    and (it - cfg.occlusion_start_phase * cfg.phase_iters) % cfg.occlusion_every == 0):
+                hidden = _hidden_points(theta, pb)
+                pb.conf = torch.where(hidden, obs.conf * cfg.occlusion_weight, obs.conf)
             if phase != last_phase or ramping_lr:
                 lr_col = torch.as_tensor(lr_tab[it], dtype=dtype, device=device)[col_group]
                 last_phase = phase
@@ -596,6 +631,7 @@ def _fit(model, prior, cameras, keypoints, sdf, cfg: LiftConfig, point, init, va
         refine=init.refine,
         body_model=getattr(model, "name", type(model).__name__),
         camera_names=views.names,
+        extra={"hidden": hidden.cpu().numpy(), "point_names": corr.names} if pb.depth is not None else {},
     )
 
 

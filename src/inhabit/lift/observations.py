@@ -178,3 +178,49 @@ def prepare_observations(keypoints: Sequence[Keypoints2D], views: ViewTensors, c
         valid=torch.as_tensor(valid_np, device=dev),
         num_views=torch.as_tensor(valid_np.sum(axis=1), device=dev),
     )
+
+
+def stack_depth_maps(depth_maps: Sequence[np.ndarray], views: ViewTensors, cameras: Sequence[Camera]) -> torch.Tensor:
+    """k scene depth maps (camera z, ``inf`` where empty) as one (k, H_max, W_max) tensor, padded with ``inf``.
+
+    Raises:
+        InputError: a wrong number of maps, or a map whose size is not its camera's image size.
+    """
+    if len(depth_maps) != views.num_views:
+        raise InputError(f"scene_depth has {len(depth_maps)} maps but {views.num_views} cameras were given; "
+                         "expected one depth map per camera")
+    Hm = max(int(c.height) for c in cameras)
+    Wm = max(int(c.width) for c in cameras)
+    out = np.full((len(depth_maps), Hm, Wm), np.inf, np.float32)
+    for v, (d, cam) in enumerate(zip(depth_maps, cameras)):
+        d = np.asarray(d, np.float32)
+        if d.shape != (cam.height, cam.width):
+            raise InputError(f"scene_depth[{v}] has shape {d.shape}; expected camera {cam.name!r}'s "
+                             f"(height, width) = ({cam.height}, {cam.width})")
+        out[v, : d.shape[0], : d.shape[1]] = np.where(np.isnan(d), np.inf, d)
+    return torch.as_tensor(out, dtype=views.K.dtype, device=views.K.device)
+
+
+def scene_occlusion(depth: torch.Tensor, xy: torch.Tensor, z: torch.Tensor, margin: float) -> torch.Tensor:
+    """Which projected points the scene hides: the scene's depth at their pixel is more than
+    ``margin`` in front of them.
+
+    Args:
+        depth: (k, H, W) scene depth per view (camera z, metres; ``inf`` where empty or padded).
+        xy: (..., k, J, 2) projected points in pixels (pixel (i, j) covers [j, j+1) × [i, i+1)).
+        z: (..., k, J) their camera depths.
+        margin: metres.
+
+    Returns:
+        (..., k, J) bool. Points outside the image or behind the camera are *not* hidden by the scene
+        (nothing is known there; the detector's confidence decides).
+    """
+    k, H, W = depth.shape
+    col = torch.floor(xy[..., 0])
+    row = torch.floor(xy[..., 1])
+    inside = (col >= 0) & (col < W) & (row >= 0) & (row < H) & (z > 0) & torch.isfinite(z)
+    idx = (row.clamp(0, H - 1) * W + col.clamp(0, W - 1)).long()  # (..., k, J)
+    flat = depth.reshape(k, H * W)
+    lead = idx.shape[:-2]
+    gathered = torch.gather(flat.expand(*lead, k, H * W) if lead else flat, -1, idx)
+    return inside & (gathered < z - margin)

@@ -206,7 +206,7 @@ def run_demo(settings: DemoSettings, out: str | Path, components=None, extra_ove
     from inhabit.pipeline.tasks import PoseTask
     from inhabit.scene.load import resolve_scene
 
-    out = Path(out)
+    out = Path(out).resolve()
     comps = components or PoseComponents()
     spec = f"demo:{settings.scene}"
     scene = resolve_scene(spec)

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from inhabit.config import resolve_device
 from inhabit.conventions import BODY_JOINT_NAMES
 from inhabit.errors import InhabitError, InputError, MissingWeightsError
 from inhabit.evaluate import semantic
@@ -871,7 +872,7 @@ def run(args: Any) -> int:
     fallback = SceneSpec(str(args.scene), args.up_axis, float(args.scale)) if args.scene is not None else None
     clip, clip_note = (None, "CLIP metrics skipped: disabled with --no-clip")
     if args.clip:
-        clip, clip_note = default_clip_backend(args.clip_model, _device(args.device), args.allow_download)
+        clip, clip_note = default_clip_backend(args.clip_model, resolve_device(args.device), args.allow_download)
     provider = default_scene_provider(args.sdf)
     reports = evaluate_units(units, settings, provider, fallback, clip, clip_note, args.smplx_dir)
     written = write_reports(reports, Path(args.out), settings)
@@ -879,17 +880,6 @@ def run(args: Any) -> int:
     _print_table(header, rows, reports)
     print(f"wrote {written['metrics.md']}, {written['metrics.csv']} and metrics.json per run")
     return 0
-
-
-def _device(name: str) -> str:
-    if name != "auto":
-        return name
-    try:
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    except ImportError:
-        return "cpu"
 
 
 def _print_table(header: list[str], rows: list[list[str]], reports: Sequence[UnitReport]) -> None:

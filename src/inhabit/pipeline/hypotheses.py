@@ -206,6 +206,7 @@ def lift_hypotheses(
     init=None,
     extra: dict[str, Any] | None = None,
     stage: int = 0,
+    scene_depth: Sequence[np.ndarray] | None = None,
 ) -> tuple[FitSet, Any]:
     """Fit every hypothesis with at least ``min_views`` accepted views, in one batch, and write
     ``<id>/result.npz`` for each, ``lift.json`` and ``history.npz`` into ``folder``.
@@ -214,6 +215,7 @@ def lift_hypotheses(
         init: None (GenZI's initialisation) or a callable ``rows -> LiftInit`` giving the start of
             the fitted rows (refinement from the parents' results).
         extra: annotations stored in every result (prompt, interaction id, seed …).
+        scene_depth: the scene's depth map per camera (occlusion-aware keypoint confidences).
 
     Returns:
         (the :class:`FitSet`, the :class:`~inhabit.lift.LiftResult` of the batch).
@@ -237,7 +239,7 @@ def lift_hypotheses(
     kps = [det.keypoints(h) for h in rows]
     res = fit_bodies(model, prior, cameras, kps, sdf, lift_cfg, point=point,
                      init=None if init is None else init(rows), valid=det.accepted[rows],
-                     explicit_views=explicit_views, progress=True)
+                     explicit_views=explicit_views, scene_depth=scene_depth, progress=True)
     records = []
     final = res.final_energies()
     for i, h in enumerate(rows):

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from inhabit.config import to_plain
+from inhabit.config import resolve_device, to_plain
 from inhabit.errors import InputError, MissingWeightsError
 from inhabit.io import write_image, write_json, write_npz, write_text
 from inhabit.pipeline.motion_config import MotionConfig, dump_motion_config, resolve_motion_config
@@ -111,12 +111,6 @@ class MotionRun:
     notes: list[str] = field(default_factory=list)
 
 
-def _device(name: str) -> str:
-    if name != "auto":
-        return name
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def _announce(name: str, status: str) -> None:
     from inhabit.progress import progress_enabled
 
@@ -155,7 +149,7 @@ class _Job:
         self.task, self.cfg, self.run, self.comps = task, cfg, run, comps
         self.scene, self.obj = scene, obj
         self.notes: list[str] = []
-        self.device = _device(cfg.device)
+        self.device = resolve_device(cfg.device)
         self._human = None
         self._appearance0 = None
         self._renderer = None

@@ -214,8 +214,9 @@ def motion_report_sections(root: Path) -> tuple[str, list[str], list[Section]]:
 
 def write_motion_report(root: Path, embed: bool = False) -> Path:
     """Write ``report.html`` of the motion run at ``root`` (from its files)."""
-    title, sub, sections = motion_report_sections(Path(root))
-    return write_report(Path(root) / "report.html", title, sub, sections, embed=embed)
+    root = Path(root).resolve()  # figures are built as root / rel: a relative root would be joined twice
+    title, sub, sections = motion_report_sections(root)
+    return write_report(root / "report.html", title, sub, sections, embed=embed)
 
 
 def stage_timings(root: Path) -> dict[str, float]:

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from inhabit.config import PoseConfig, dump_config_yaml, resolve_pose_config, to_plain
+from inhabit.config import PoseConfig, dump_config_yaml, resolve_device, resolve_pose_config, to_plain
 from inhabit.errors import InputError
 from inhabit.io import read_image, write_image, write_json, write_text
 from inhabit.pipeline.hypotheses import Detections, FitSet, detect_hypotheses, lift_hypotheses
@@ -99,14 +99,6 @@ class _Views:
     normal: np.ndarray | None
 
 
-def _device(name: str) -> str:
-    if name != "auto":
-        return name
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def _stage_name(stage: int, part: str) -> str:
     return f"stage{stage}/{part}"
 
@@ -119,7 +111,7 @@ class _Job:
         self.task, self.cfg, self.run, self.comps = task, cfg, run, comps
         self.scene, self.point, self.user = scene, point, user
         self.notes: list[str] = []
-        self.device = _device(cfg.device)
+        self.device = resolve_device(cfg.device)
         self._sdf = None
         self._exact_sdf = None
         self._colors = None
@@ -584,9 +576,12 @@ def _stage_lift(job: _Job, st: Stage, views: _Views, det: Detections, parents: l
         folder = st.begin()
         init = None if s == 0 else _refine_init(job, parents, job.run.root / f"stage{s - 1}" / "lift")
         try:
+            depth = ([job.renderer.render(c, job.scene, ("depth",)).depth for c in views.cameras]
+                     if job.cfg.lift.occlusion_weight < 1.0 else None)
             fits, res = lift_hypotheses(folder, job.run.root, det, views.cameras, job.body, job.prior, job.sdf,
                                         job.cfg.lift, views.point, views.explicit, job.cfg.keypoints.min_views,
-                                        parents=parents, init=init, extra=job.annotations(), stage=s)
+                                        parents=parents, init=init, extra=job.annotations(), stage=s,
+                                        scene_depth=depth)
         except InputError as e:
             if s == 0:
                 raise
@@ -871,6 +866,7 @@ def run_task_file(path: Path, out: Path, cfg: PoseConfig, force: bool = False,
     (an :class:`~inhabit.errors.InhabitError`) is recorded and the others continue (exit 1)."""
     from inhabit.errors import InhabitError
 
+    out = Path(out).resolve()  # the index links out / <id>/report.html: a relative folder would be joined twice
     tf = parse_task_file(path)
     # precedence: preset (the task file's replaces the command line's) -> --config -> the task
     # file's config -> command-line flags

@@ -235,6 +235,7 @@ def _fmt_point(p: Any) -> str:
 
 def write_pose_report(root: Path, embed: bool = False, extra_sections: Sequence[Section] = ()) -> Path:
     """Write ``report.html`` of the run at ``root``; ``extra_sections`` go right after the result."""
-    title, sub, sections = pose_report_sections(Path(root))
+    root = Path(root).resolve()  # figures are built as root / rel: a relative root would be joined twice
+    title, sub, sections = pose_report_sections(root)
     sections = sections[:1] + list(extra_sections) + sections[1:]
-    return write_report(Path(root) / "report.html", title, sub, sections, embed=embed)
+    return write_report(root / "report.html", title, sub, sections, embed=embed)

@@ -178,7 +178,7 @@ class RunFolder:
     _locked: bool = False
 
     def __post_init__(self) -> None:
-        self.root = Path(self.root)
+        self.root = Path(self.root).resolve()  # stages join their outputs onto it: a relative root would double
         if self.root.exists() and not self.root.is_dir():
             raise InputError(f"output folder {self.root} exists and is not a folder")
         self.root.mkdir(parents=True, exist_ok=True)
