@@ -142,3 +142,19 @@ def test_bad_inputs_are_named(room, body, small_human, clip, tmp_path):
         MotionTrack.load(tmp_path / "other.npz")
     with pytest.raises(InputError, match="does not exist"):
         MotionTrack.load(tmp_path / "missing.npz")
+
+
+@pytest.mark.parametrize("name", ["walk", "sit"])
+def test_benchmark_truth_motions_stay_out_of_the_scene(body, name):
+    """The ground truth of benchmarks/motion_synthetic.py must itself be physically plausible, or its
+    penetration metric measures the truth's flaw (the first walk ended with a foot 10 cm in the bed)."""
+    from inhabit.scene.demo import make_demo_scene
+    from inhabit.scene.sdf import MeshSDF
+    from inhabit.track.synthetic import MOTIONS
+
+    sdf = MeshSDF(make_demo_scene("room"))
+    truth = MOTIONS[name](body, num_frames=51, size=64)
+    with torch.no_grad():
+        verts = body(truth.params.to(dtype=body.dtype)).vertices
+    deepest = min(float(sdf(verts[t]).min()) for t in range(truth.num_frames))
+    assert deepest > -0.005, f"{name}: a vertex {-deepest * 100:.1f} cm inside the scene"
