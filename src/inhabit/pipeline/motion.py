@@ -46,6 +46,7 @@ import torch
 from inhabit.config import resolve_device, to_plain
 from inhabit.errors import InputError, MissingWeightsError
 from inhabit.io import write_image, write_json, write_npz, write_text
+from inhabit.pipeline._components import BodyComponentsMixin
 from inhabit.pipeline.motion_config import MotionConfig, dump_motion_config, resolve_motion_config
 from inhabit.pipeline.motion_task import ClipSpec, MotionTask, build_motion_task, parse_init_file
 from inhabit.pipeline.runfolder import RunFolder, Stage
@@ -141,7 +142,7 @@ class _ClipState:
     stages: dict[str, Stage] = field(default_factory=dict)
 
 
-class _Job:
+class _Job(BodyComponentsMixin):
     """State of one motion run: inputs, config, run folder and lazily built components."""
 
     def __init__(self, task: MotionTask, cfg: MotionConfig, run: RunFolder | None, comps: MotionComponents, scene,
@@ -170,24 +171,6 @@ class _Job:
             (root / name).unlink(missing_ok=True)
 
     # --- components ----------------------------------------------------------------------------
-
-    @property
-    def body(self):
-        if self.comps.body_model is None:
-            self.comps.body_model = self.cfg.body.build_model(self.device)
-        return self.comps.body_model
-
-    @property
-    def prior(self):
-        if self.comps.prior is None:
-            self.comps.prior = self.cfg.body.build_prior(self.body)
-        return self.comps.prior
-
-    @property
-    def detector(self):
-        if self.comps.detector is None:
-            self.comps.detector = self.cfg.keypoints.build_detector()
-        return self.comps.detector
 
     @property
     def person_masker(self):

@@ -40,6 +40,7 @@ import numpy as np
 from inhabit.config import PoseConfig, dump_config_yaml, resolve_device, resolve_pose_config, to_plain
 from inhabit.errors import InputError
 from inhabit.io import read_image, write_image, write_json, write_text
+from inhabit.pipeline._components import BodyComponentsMixin
 from inhabit.pipeline.hypotheses import Detections, FitSet, detect_hypotheses, lift_hypotheses
 from inhabit.pipeline.pose_report import write_pose_report
 from inhabit.pipeline.runfolder import RunFolder, Stage
@@ -103,7 +104,7 @@ def _stage_name(stage: int, part: str) -> str:
     return f"stage{stage}/{part}"
 
 
-class _Job:
+class _Job(BodyComponentsMixin):
     """State of one pose run: inputs, config, run folder and lazily built components."""
 
     def __init__(self, task: PoseTask, cfg: PoseConfig, run: RunFolder, comps: PoseComponents,
@@ -125,24 +126,6 @@ class _Job:
 
             self.comps.renderer = default_renderer()
         return self.comps.renderer
-
-    @property
-    def body(self):
-        if self.comps.body_model is None:
-            self.comps.body_model = self.cfg.body.build_model(self.device)
-        return self.comps.body_model
-
-    @property
-    def prior(self):
-        if self.comps.prior is None:
-            self.comps.prior = self.cfg.body.build_prior(self.body)
-        return self.comps.prior
-
-    @property
-    def detector(self):
-        if self.comps.detector is None:
-            self.comps.detector = self.cfg.keypoints.build_detector()
-        return self.comps.detector
 
     @property
     def inpainter(self):
