@@ -88,9 +88,17 @@ def resolve_device(device: str = "auto") -> str:
     return device
 
 
-def _check(ok: bool, where: str, value: Any, expected: str) -> None:
+def check_field(ok: bool, where: str, value: Any, expected: str) -> None:
+    """Raise the one-sentence :class:`InputError` naming config field ``where`` unless ``ok``."""
     if not ok:
         raise InputError(f"config field {where!r} is {value!r}; expected {expected}")
+
+
+def check_device_and_seed(device: str, seed: Any) -> None:
+    """The run-wide fields every job config has: ``device`` and ``seed``."""
+    check_field(device in ("auto", "cpu", "cuda") or device.startswith("cuda:"), "device", device,
+                "'auto', 'cpu', 'cuda' or 'cuda:N'")
+    check_field(isinstance(seed, int) and 0 <= seed < 2**63, "seed", seed, "a non-negative integer")
 
 
 @dataclass(frozen=True)
@@ -111,8 +119,8 @@ class BodyConfig:
     vposer_path: str | None = None
 
     def __post_init__(self) -> None:
-        _check(self.model in ("anny", "smplx"), "body.model", self.model, "'anny' or 'smplx'")
-        _check(self.prior in ("angle", "vposer"), "body.prior", self.prior, "'angle' or 'vposer'")
+        check_field(self.model in ("anny", "smplx"), "body.model", self.model, "'anny' or 'smplx'")
+        check_field(self.prior in ("angle", "vposer"), "body.prior", self.prior, "'angle' or 'vposer'")
 
     def build_model(self, device=None):
         """The configured :class:`~inhabit.body.protocol.BodyModel` (loads anny's cache or the SMPL-X files)."""
@@ -149,11 +157,11 @@ class KeypointConfig:
     min_views: int = 1
 
     def __post_init__(self) -> None:
-        _check(0.0 <= self.min_score <= 1.0, "keypoints.min_score", self.min_score, "a number in [0, 1]")
-        _check(1 <= self.min_count <= 17, "keypoints.min_count", self.min_count, "an integer from 1 to 17")
-        _check(0.0 <= self.min_detection_confidence <= 1.0, "keypoints.min_detection_confidence",
-               self.min_detection_confidence, "a number in [0, 1]")
-        _check(self.min_views >= 1, "keypoints.min_views", self.min_views, "at least 1")
+        check_field(0.0 <= self.min_score <= 1.0, "keypoints.min_score", self.min_score, "a number in [0, 1]")
+        check_field(1 <= self.min_count <= 17, "keypoints.min_count", self.min_count, "an integer from 1 to 17")
+        check_field(0.0 <= self.min_detection_confidence <= 1.0, "keypoints.min_detection_confidence",
+                    self.min_detection_confidence, "a number in [0, 1]")
+        check_field(self.min_views >= 1, "keypoints.min_views", self.min_views, "at least 1")
 
     def build_detector(self):
         """The configured :class:`~inhabit.perceive.keypoints.KeypointDetector`."""
@@ -180,11 +188,11 @@ class StageConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inpaints_per_view", tuple(int(n) for n in self.inpaints_per_view))
-        _check(1 <= len(self.inpaints_per_view) <= 2 and all(n >= 1 for n in self.inpaints_per_view),
-               "stages.inpaints_per_view", list(self.inpaints_per_view),
-               "one or two positive counts (stage 0, optional refinement stage 1)")
-        _check(0.0 < self.keep_fraction <= 1.0, "stages.keep_fraction", self.keep_fraction, "a number in (0, 1]")
-        _check(self.min_keep >= 1, "stages.min_keep", self.min_keep, "at least 1")
+        check_field(1 <= len(self.inpaints_per_view) <= 2 and all(n >= 1 for n in self.inpaints_per_view),
+                    "stages.inpaints_per_view", list(self.inpaints_per_view),
+                    "one or two positive counts (stage 0, optional refinement stage 1)")
+        check_field(0.0 < self.keep_fraction <= 1.0, "stages.keep_fraction", self.keep_fraction, "a number in (0, 1]")
+        check_field(self.min_keep >= 1, "stages.min_keep", self.min_keep, "at least 1")
 
     @property
     def num_stages(self) -> int:
@@ -208,8 +216,8 @@ class RankConfig:
     prompt_prefix: str | None = None
 
     def __post_init__(self) -> None:
-        _check(self.use_clip in ("auto", "always", "never"), "rank.use_clip", self.use_clip,
-               "'auto', 'always' or 'never'")
+        check_field(self.use_clip in ("auto", "always", "never"), "rank.use_clip", self.use_clip,
+                    "'auto', 'always' or 'never'")
 
 
 @dataclass(frozen=True)
@@ -224,9 +232,9 @@ class SDFConfig:
     voxel: float = 0.02
 
     def __post_init__(self) -> None:
-        _check(math.isfinite(self.extent) and self.extent > 0, "sdf.extent", self.extent, "a positive number of metres")
-        _check(math.isfinite(self.voxel) and 0 < self.voxel <= self.extent, "sdf.voxel", self.voxel,
-               "a positive number of metres, at most the extent")
+        check_field(math.isfinite(self.extent) and self.extent > 0, "sdf.extent", self.extent, "a positive number of metres")
+        check_field(math.isfinite(self.voxel) and 0 < self.voxel <= self.extent, "sdf.voxel", self.voxel,
+                    "a positive number of metres, at most the extent")
 
 
 @dataclass(frozen=True)
@@ -249,9 +257,9 @@ class ExportConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "body_meshes", tuple(self.body_meshes))
-        _check(self.sheet_tile >= 16, "export.sheet_tile", self.sheet_tile, "at least 16 pixels")
+        check_field(self.sheet_tile >= 16, "export.sheet_tile", self.sheet_tile, "at least 16 pixels")
         bad = [f for f in self.body_meshes if f not in ("obj", "ply")]
-        _check(not bad, "export.body_meshes", list(self.body_meshes), "a list of 'obj' and/or 'ply'")
+        check_field(not bad, "export.body_meshes", list(self.body_meshes), "a list of 'obj' and/or 'ply'")
 
 
 @dataclass(frozen=True)
@@ -281,9 +289,7 @@ class PoseConfig:
     export: ExportConfig = field(default_factory=ExportConfig)
 
     def __post_init__(self) -> None:
-        _check(self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"), "device", self.device,
-               "'auto', 'cpu', 'cuda' or 'cuda:N'")
-        _check(isinstance(self.seed, int) and 0 <= self.seed < 2**63, "seed", self.seed, "a non-negative integer")
+        check_device_and_seed(self.device, self.seed)
         changes = {"seed": self.seed}
         if self.inpaint.device == "auto" and self.device != "auto":
             changes["device"] = self.device

@@ -25,7 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from inhabit.config import BodyConfig, KeypointConfig, load_config_yaml, to_plain, update_dataclass
+from inhabit.config import (
+    BodyConfig,
+    KeypointConfig,
+    check_device_and_seed,
+    check_field,
+    load_config_yaml,
+    to_plain,
+    update_dataclass,
+)
 from inhabit.errors import InputError
 from inhabit.imagine.video import VideoConfig
 from inhabit.perceive.segment import SAM2_DEFAULT_CONFIG, DifferenceConfig
@@ -34,11 +42,6 @@ from inhabit.track.config import TrackConfig, track_preset
 
 MOTION_CONFIG_FORMAT = "inhabit.motion-config/1"
 MOTION_PRESETS: tuple[str, ...] = ("zerohsi", "fast")
-
-
-def _check(ok: bool, where: str, value: Any, expected: str) -> None:
-    if not ok:
-        raise InputError(f"config field {where!r} is {value!r}; expected {expected}")
 
 
 def _positive(v: Any) -> bool:
@@ -68,8 +71,8 @@ class AssetConfig:
 
     def __post_init__(self) -> None:
         for name in ("scene_spacing", "object_spacing", "sdf_voxel", "sdf_extent"):
-            _check(_positive(getattr(self, name)), f"assets.{name}", getattr(self, name), "a positive number of metres")
-        _check(self.sdf_voxel < self.sdf_extent, "assets.sdf_voxel", self.sdf_voxel, "smaller than assets.sdf_extent")
+            check_field(_positive(getattr(self, name)), f"assets.{name}", getattr(self, name), "a positive number of metres")
+        check_field(self.sdf_voxel < self.sdf_extent, "assets.sdf_voxel", self.sdf_voxel, "smaller than assets.sdf_extent")
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,8 @@ class HumanConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        _check(_positive(self.spacing), "human.spacing", self.spacing, "a positive number of metres")
-        _check(0.0 <= self.stripes < 1.0, "human.stripes", self.stripes, "a number in [0, 1)")
+        check_field(_positive(self.spacing), "human.spacing", self.spacing, "a positive number of metres")
+        check_field(0.0 <= self.stripes < 1.0, "human.stripes", self.stripes, "a number in [0, 1)")
 
 
 @dataclass(frozen=True)
@@ -121,19 +124,19 @@ class VideoJobConfig:
 
     def __post_init__(self) -> None:
         rules = [n for n in ("num_frames", "every", "target_fps") if getattr(self, n) is not None]
-        _check(len(rules) <= 1, "video", {n: getattr(self, n) for n in rules},
-               "at most one of num_frames, every and target_fps (set the others to null)")
-        _check(self.num_frames is None or (isinstance(self.num_frames, int) and self.num_frames >= 2),
-               "video.num_frames", self.num_frames, "null or an integer of at least 2")
-        _check(self.every is None or (isinstance(self.every, int) and self.every >= 1), "video.every", self.every,
-               "null or a positive integer")
+        check_field(len(rules) <= 1, "video", {n: getattr(self, n) for n in rules},
+                    "at most one of num_frames, every and target_fps (set the others to null)")
+        check_field(self.num_frames is None or (isinstance(self.num_frames, int) and self.num_frames >= 2),
+                    "video.num_frames", self.num_frames, "null or an integer of at least 2")
+        check_field(self.every is None or (isinstance(self.every, int) and self.every >= 1), "video.every", self.every,
+                    "null or a positive integer")
         for name in ("target_fps", "fps"):
             v = getattr(self, name)
-            _check(v is None or _positive(v), f"video.{name}", v, "null or a positive number")
-        _check(self.resize in ("crop", "fit", "stretch"), "video.resize", self.resize, "'crop', 'fit' or 'stretch'")
-        _check(self.first_frame_max_mae > 0, "video.first_frame_max_mae", self.first_frame_max_mae, "a positive number")
-        _check(isinstance(self.person_check_frames, int) and self.person_check_frames >= 1,
-               "video.person_check_frames", self.person_check_frames, "a positive integer")
+            check_field(v is None or _positive(v), f"video.{name}", v, "null or a positive number")
+        check_field(self.resize in ("crop", "fit", "stretch"), "video.resize", self.resize, "'crop', 'fit' or 'stretch'")
+        check_field(self.first_frame_max_mae > 0, "video.first_frame_max_mae", self.first_frame_max_mae, "a positive number")
+        check_field(isinstance(self.person_check_frames, int) and self.person_check_frames >= 1,
+                    "video.person_check_frames", self.person_check_frames, "a positive integer")
 
 
 @dataclass(frozen=True)
@@ -161,10 +164,10 @@ class SegmentConfig:
     num_points: int = 3
 
     def __post_init__(self) -> None:
-        _check(self.method in ("auto", "difference", "sam2"), "segment.method", self.method,
-               "'auto', 'difference' or 'sam2'")
-        _check(isinstance(self.num_points, int) and self.num_points >= 1, "segment.num_points", self.num_points,
-               "a positive integer")
+        check_field(self.method in ("auto", "difference", "sam2"), "segment.method", self.method,
+                    "'auto', 'difference' or 'sam2'")
+        check_field(isinstance(self.num_points, int) and self.num_points >= 1, "segment.num_points", self.num_points,
+                    "a positive integer")
 
 
 @dataclass(frozen=True)
@@ -217,10 +220,10 @@ class MotionExportConfig:
     embed_images: bool = False
 
     def __post_init__(self) -> None:
-        _check(0 <= self.video_quality <= 10, "export.video_quality", self.video_quality, "an integer from 0 to 10")
-        _check(self.sheet_frames >= 1, "export.sheet_frames", self.sheet_frames, "a positive integer")
-        _check(self.sheet_tile >= 16, "export.sheet_tile", self.sheet_tile, "at least 16 pixels")
-        _check(self.glb_max_points >= 1, "export.glb_max_points", self.glb_max_points, "a positive integer")
+        check_field(0 <= self.video_quality <= 10, "export.video_quality", self.video_quality, "an integer from 0 to 10")
+        check_field(self.sheet_frames >= 1, "export.sheet_frames", self.sheet_frames, "a positive integer")
+        check_field(self.sheet_tile >= 16, "export.sheet_tile", self.sheet_tile, "at least 16 pixels")
+        check_field(self.glb_max_points >= 1, "export.glb_max_points", self.glb_max_points, "a positive integer")
 
 
 @dataclass(frozen=True)
@@ -250,9 +253,7 @@ class MotionConfig:
     export: MotionExportConfig = field(default_factory=MotionExportConfig)
 
     def __post_init__(self) -> None:
-        _check(self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"), "device", self.device,
-               "'auto', 'cpu', 'cuda' or 'cuda:N'")
-        _check(isinstance(self.seed, int) and 0 <= self.seed < 2**63, "seed", self.seed, "a non-negative integer")
+        check_device_and_seed(self.device, self.seed)
 
     def replace(self, **changes: Any) -> MotionConfig:
         return dataclasses.replace(self, **changes)
