@@ -1,6 +1,8 @@
 """Atomic file writing: a killed run never leaves a file that looks finished but is not.
 
 Every writer goes through :func:`atomic_path`: write to a temporary sibling, then ``os.replace``.
+Readers of user-supplied files (:func:`read_image`, :func:`read_json_object`) fail with one
+sentence naming the file.
 """
 
 from __future__ import annotations
@@ -113,3 +115,28 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             return np.asarray(im.convert("RGB"))
     except (UnidentifiedImageError, OSError) as e:
         raise InputError(f"image file {p} could not be read as an image ({e})") from None
+
+
+def read_json_object(path: str | os.PathLike, what: str, expected: str = "a JSON object") -> dict:
+    """The JSON object in a user-supplied file.
+
+    Args:
+        path: the file. what: what it is, for the messages (``"cameras file"``).
+        expected: what the object should hold, for the message when the JSON is not an object.
+
+    Raises:
+        InputError: ``"<what> <path> does not exist"``, ``"... is not valid JSON (<reason>)"`` or
+            ``"... must hold <expected>"``.
+    """
+    from inhabit.errors import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} {path} does not exist")
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"{what} {path} is not valid JSON ({e})") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"{what} {path} must hold {expected}")
+    return doc

@@ -38,6 +38,7 @@ def test_round_trip(tmp_path):
         assert c.name == d.name and (c.width, c.height) == (d.width, d.height)
         assert np.allclose(c.K, d.K) and np.allclose(c.T_cam_world, d.T_cam_world, atol=1e-12)
     assert cs.cameras[0].meta == {"vis_ratio": 0.875}
+    assert cs.extra == {"normal": [0, 0, 1]}  # the writer's extra top-level keys come back
     assert cs.image_paths == [tmp_path / "view000.png", tmp_path / "view001.png"]
     p = np.array([[0.3, 0.1, 0.6]])
     assert np.allclose(cams[1].project(p)[0], cs.cameras[1].project(p)[0])

@@ -15,7 +15,6 @@ and names the file and the view in one sentence when something is wrong.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ import numpy as np
 from inhabit.camera.pinhole import Camera
 from inhabit.conventions import UP
 from inhabit.errors import InputError
-from inhabit.io import write_json
+from inhabit.io import read_json_object, write_json
 
 FORMAT = "inhabit.cameras/1"
 ROTATION_TOLERANCE = 1e-4
@@ -46,6 +45,8 @@ class CameraSet:
         image_paths: absolute path of each view's image, or None where the view names no image.
         up: (3,) the world up the file declares.
         path: the file read.
+        extra: the file's other top-level keys (what ``write_cameras_json(extra=...)`` wrote, e.g.
+            ``selection``).
     """
 
     cameras: list[Camera]
@@ -53,6 +54,7 @@ class CameraSet:
     image_paths: list[Path | None]
     up: np.ndarray = field(default_factory=lambda: UP.copy())
     path: Path | None = None
+    extra: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.cameras)
@@ -180,14 +182,7 @@ def read_cameras_json(path: str | os.PathLike, require_images: bool = True) -> C
             positive focal lengths, a non-rotation (|RᵀR − I| or |det R − 1| above 1e-4), a missing image.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"cameras file {path} does not exist")
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InputError(f"cameras file {path} is not valid JSON ({e})") from None
-    if not isinstance(doc, dict):
-        raise InputError(f"{path}: expected a JSON object with 'format' and 'views'")
+    doc = read_json_object(path, "cameras file", "a JSON object with 'format' and 'views'")
     fmt = doc.get("format")
     if fmt != FORMAT:
         raise InputError(f"{path}: 'format' is {fmt!r}, expected {FORMAT!r}")
@@ -224,4 +219,5 @@ def read_cameras_json(path: str | os.PathLike, require_images: bool = True) -> C
                 raise InputError(f"{path}: view {cam.name!r} names image {image!r}, but {ip} does not exist")
         cams.append(cam)
         paths.append(ip)
-    return CameraSet(cams, look_arr, paths, up_arr, path)
+    extra = {k: v for k, v in doc.items() if k not in ("format", "views", "up", "look_at")}
+    return CameraSet(cams, look_arr, paths, up_arr, path, extra)

@@ -113,8 +113,6 @@ def discover_user_images(folder: str | Path) -> UserImages:
         InputError: the folder or its cameras.json is missing or broken, no image is found for
             any view, an image cannot be read, or its aspect ratio differs from its camera's.
     """
-    import json
-
     from inhabit.camera.io import read_cameras_json
 
     folder = Path(folder).expanduser()
@@ -162,9 +160,5 @@ def discover_user_images(folder: str | Path) -> UserImages:
             notes.append(f"hypothesis {k}: no image for view{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
         files.append(row)
         sizes.append(srow)
-    try:
-        doc = json.loads(cj.read_text())
-    except (OSError, ValueError):
-        doc = {}
-    explicit = doc.get("selection") != "genzi"
+    explicit = cams.extra.get("selection") != "genzi"
     return UserImages(folder, cams, hyps, files, sizes, explicit, notes)

@@ -539,15 +539,10 @@ def load_genzi_sdf(json_path: str | Path) -> LocalSDFGrid:
         InputError: naming the file and what was expected (missing file, bad JSON field, a npy
             whose size is not ``dim**3``, non-finite values).
     """
+    from inhabit.io import read_json_object
+
     json_path = Path(json_path)
-    if not json_path.is_file():
-        raise InputError(f"GenZI SDF file {json_path} does not exist")
-    try:
-        meta = json.loads(json_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InputError(f"GenZI SDF file {json_path} is not valid JSON ({e})") from None
-    if not isinstance(meta, dict):
-        raise InputError(f"GenZI SDF file {json_path} must hold a JSON object with 'dim', 'min' and 'max'")
+    meta = read_json_object(json_path, "GenZI SDF file", "a JSON object with 'dim', 'min' and 'max'")
     for key in ("dim", "min", "max"):
         if key not in meta:
             raise InputError(f"GenZI SDF file {json_path} lacks the field {key!r} (expected 'dim', 'min', 'max')")
