@@ -145,6 +145,18 @@ def camera_array(center: np.ndarray, facing: np.ndarray, cfg: CameraArrayConfig 
     return cams
 
 
+def _pixels_in_view(uv: np.ndarray, z: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(M,) ``ok`` (finite, in front of the camera, inside an (H, W) image) and the row and column of
+    each projected point ``uv`` (M, 2) pixels at camera depth ``z`` (M,); -1 where not ok."""
+    H, W = shape
+    uv = np.asarray(uv, np.float64)
+    ok = np.isfinite(uv).all(axis=1) & (z > 0)
+    col = np.floor(np.where(ok, uv[:, 0], -1)).astype(int)
+    row = np.floor(np.where(ok, uv[:, 1], -1)).astype(int)
+    ok &= (col >= 0) & (col < W) & (row >= 0) & (row < H)
+    return ok, row, col
+
+
 def joint_visibility(joints_uv: np.ndarray, joints_z: np.ndarray, depth_scene: np.ndarray, depth_human: np.ndarray,
                      eps: float = 0.05) -> np.ndarray:
     """Which joints are seen (C.3's Ω test).
@@ -160,13 +172,8 @@ def joint_visibility(joints_uv: np.ndarray, joints_z: np.ndarray, depth_scene: n
         pixel misses the human's silhouette (a thin limb at low resolution) is tested against the
         scene depth directly: seen when ``D_S > z_joint``.
     """
-    H, W = depth_scene.shape
-    uv = np.asarray(joints_uv, np.float64)
     z = np.asarray(joints_z, np.float64)
-    ok = np.isfinite(uv).all(axis=1) & (z > 0)
-    col = np.floor(np.where(ok, uv[:, 0], -1)).astype(int)
-    row = np.floor(np.where(ok, uv[:, 1], -1)).astype(int)
-    ok &= (col >= 0) & (col < W) & (row >= 0) & (row < H)
+    ok, row, col = _pixels_in_view(joints_uv, z, depth_scene.shape)
     out = np.zeros(len(z), bool)
     r, c = row[ok], col[ok]
     ds, dh = depth_scene[r, c], depth_human[r, c]
@@ -179,13 +186,8 @@ def joint_visibility(joints_uv: np.ndarray, joints_z: np.ndarray, depth_scene: n
 
 def points_visibility(points_uv: np.ndarray, points_z: np.ndarray, depth_full: np.ndarray, eps: float = 0.05) -> np.ndarray:
     """(M,) bool: points in the image and not behind the rendered depth by more than ``eps``."""
-    H, W = depth_full.shape
-    uv = np.asarray(points_uv, np.float64)
     z = np.asarray(points_z, np.float64)
-    ok = np.isfinite(uv).all(axis=1) & (z > 0)
-    col = np.floor(np.where(ok, uv[:, 0], -1)).astype(int)
-    row = np.floor(np.where(ok, uv[:, 1], -1)).astype(int)
-    ok &= (col >= 0) & (col < W) & (row >= 0) & (row < H)
+    ok, row, col = _pixels_in_view(points_uv, z, depth_full.shape)
     out = np.zeros(len(z), bool)
     out[ok] = z[ok] <= depth_full[row[ok], col[ok]] + eps
     return out
